@@ -133,7 +133,7 @@ class ValueFunction:
         z = result.x
         allocation = np.clip(z[: M * N].reshape(M, N), 0.0, None)
         allocation /= allocation.sum(axis=0, keepdims=True)
-        transfers = z[M * N :].copy()
+        transfers = z[M * N :] + 0.0  # no negative zeros
         return ValuePoint(
             belief,
             float(result.value) + 0.0,
