@@ -492,6 +492,13 @@ class Solution:
                     "The textbook optimum is not calibrated: once the agent learns "
                     f"what it reveals, {rep.violations[0]}."
                 )
+                same = abs(v["standard"] - v["calibrated"])
+                if same <= 1e-7 * max(1.0, abs(v["standard"])):
+                    lines.append(
+                        "Its value is nonetheless attained by the calibrated optimum: "
+                        "the standard problem has several optimal mechanisms, and "
+                        "the one the solver returned is not calibrated."
+                    )
         if math.isfinite(v["standard"]) and v["standard"] > v["calibrated"] + 1e-9:
             lines.append(
                 f"Calibration costs {v['standard'] - v['calibrated']:.6g} against the "
@@ -542,6 +549,9 @@ def solve(
     Every mechanism returned has been checked: incentive compatibility and
     participation at each posterior, Bayes plausibility, and the claimed
     values recomputed from the rules (tolerance 1e-6 × payoff scale).
+    Payoffs far from 1 in magnitude are solved in units near 1 and reported
+    in the user's units (:mod:`calmech.scaling`), so that
+    ``solve(c · env)`` is ``c · solve(env)`` for values and transfers.
 
     Parameters
     ----------
@@ -565,6 +575,14 @@ def solve(
     >>> {k: round(v, 9) for k, v in sol.values.items()}
     {'standard': 1.5, 'calibrated': 1.3, 'full_transparency': 1.3, 'no_disclosure': 1.0}
     """
+    from calmech.scaling import rescale, unscale_solution
+
+    # Solve in units near 1; the checks below then run in those units.
+    scaled, factor = rescale(env)
+    if factor != 1.0:
+        inner = solve(scaled, method=method, tol=tol, time_limit=time_limit)
+        return unscale_solution(inner, env, factor)
+
     vf = ValueFunction(env)
     nd = no_disclosure(env, vf)
     ft = full_transparency(env, vf)
