@@ -65,7 +65,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from calmech.cli.multi import multi_source, run_multi
     from calmech.errors import InputError
+
+    multi = multi_source(args.file)
+    if multi is not None:
+        return run_multi(multi, args)
 
     if args.tol is not None and not (0 < args.tol < 1):
         raise InputError("--tol", "must be between 0 and 1", args.tol)
