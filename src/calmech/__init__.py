@@ -42,6 +42,7 @@ from calmech.mechanisms import (
     solve,
     standard_optimum,
 )
+from calmech.simulation import LongRunAnalysis, SimulationResult, long_run, simulate
 from calmech.value import ValueFunction, ValuePoint, value_function
 
 __all__ = [
@@ -55,10 +56,12 @@ __all__ = [
     "FormulaError",
     "InputError",
     "LabelError",
+    "LongRunAnalysis",
     "MechanismError",
     "ProbabilityError",
     "ShapeError",
     "Signal",
+    "SimulationResult",
     "Solution",
     "SolverError",
     "StandardMechanism",
@@ -70,7 +73,9 @@ __all__ = [
     "concavify",
     "examples",
     "full_transparency",
+    "long_run",
     "no_disclosure",
+    "simulate",
     "solve",
     "standard_optimum",
     "value_function",
