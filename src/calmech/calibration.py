@@ -291,7 +291,8 @@ def check_calibration(
     transfers : array_like, shape (N, K), optional
         Payments; zero by default.
     rtol : float, default 1e-7
-        Tolerance on every constraint, relative to the payoff scale.
+        Tolerance on every constraint, relative to the payoff scale (the
+        largest magnitude among u, u₀ and the transfers).
 
     Returns
     -------
@@ -316,7 +317,7 @@ def check_calibration(
         float(np.abs(t).max()) if t.size else 0.0,
         1e-300,
     )
-    atol = rtol * max(scale, 1.0)
+    atol = rtol * scale
     cells = revealed_partition(x, t)
     violations: list[Violation] = []
     posteriors: dict[tuple[str, ...], dict[str, list[float]]] = {}

@@ -205,6 +205,14 @@ class Benchmark:
     def signals(self) -> list[Signal]:
         return _signals(self.points, self.probabilities)
 
+    def to_dict(self) -> dict[str, Any]:
+        feasible = math.isfinite(self.value)
+        return {
+            "name": self.name,
+            "value": _float(self.value),
+            "signals": [s.to_dict() for s in self.signals] if feasible else [],
+        }
+
     def __repr__(self) -> str:
         return f"Benchmark({self.name}, value={self.value:.10g})"
 
@@ -240,7 +248,7 @@ def standard_optimum(env: Environment, check: bool = True) -> StandardMechanism:
     t = z[M * N * K :].reshape(N, K) + 0.0
     report = check_calibration(env, x, t) if check else None
     return StandardMechanism(
-        float(result.value), x, t, "optimal", result.message, report
+        float(result.value) + 0.0, x, t, "optimal", result.message, report
     )
 
 
