@@ -253,14 +253,15 @@ BOUNDED = monopoly().replace(transfer_bounds=(0.0, 1.5))
             monopoly(),
             [[[0, 0], [1.5, 0]], [[1, 1], [-0.5, 1]]],
             None,
-            "allocation: probabilities must be nonnegative; got -0.5",
+            "allocation: entries must be nonnegative (allocation 'sale', type "
+            "'high', state 'L'); got -0.5",
         ),
         (
             monopoly(),
             [[[0, 0], [0, 0]], [[1, 1], [1, 0.5]]],
             None,
-            "allocation: must sum to 1 over allocations for type 'high' in state "
-            "'H'; got 0.5",
+            "allocation: must sum to 1 over allocations for type 'high', state "
+            "'H' (within 1e-09); got 0.5",
         ),
         (
             monopoly(),
@@ -272,22 +273,21 @@ BOUNDED = monopoly().replace(transfer_bounds=(0.0, 1.5))
             monopoly(),
             [[[0, 0], [0, 0]], [[1, 1], [1, "x"]]],
             None,
-            "allocation: must be an array of numbers; got "
-            "[[[0, 0], [0, 0]], [[1, 1], [1, 'x']]]",
+            "allocation: entries must be numbers; got 'x'",
         ),
         (
             NO_MONEY,
             sell_always(),
             [[0.0, 0.0], [0.0, 1.0]],
-            "transfers: must be zero in an environment without money; got "
-            "array of shape (2, 2)",
+            "transfers: must be absent or zero when the environment has no money "
+            "(type 'high', state 'H'); got 1",
         ),
         (
             BOUNDED,
             sell_always(),
             [[0.0, 0.0], [2.0, 0.0]],
-            "transfers: must lie within the transfer bounds [0.0, 1.5]; got "
-            "array of shape (2, 2)",
+            "transfers: must lie within the transfer bounds [0, 1.5] (type "
+            "'high', state 'L'); got 2",
         ),
     ],
 )

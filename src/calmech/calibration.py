@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 
 from calmech.environment import Environment
-from calmech.errors import MechanismError
 
 __all__ = [
     "CalibrationReport",
@@ -140,6 +139,9 @@ def check_mechanism_arrays(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Validate a state-contingent mechanism against an environment.
 
+    The rules and messages are those of :func:`calmech.files.load_mechanism`,
+    so a mechanism is judged alike from Python and from a file.
+
     Returns
     -------
     allocation : ndarray, shape (M, N, K)
@@ -148,59 +150,24 @@ def check_mechanism_arrays(
     Raises
     ------
     MechanismError
+
+    Examples
+    --------
+    >>> from calmech.examples import monopoly
+    >>> x, t = check_mechanism_arrays(monopoly(), np.full((2, 2, 2), 0.5))
+    >>> t.shape
+    (2, 2)
     """
-    M, N, K = env.shape
-    try:
-        x = np.asarray(allocation, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise MechanismError(
-            "allocation", "must be an array of numbers", allocation
-        ) from exc
-    if x.shape != (M, N, K):
-        raise MechanismError(
-            "allocation",
-            f"must have shape (allocations, types, states) = ({M}, {N}, {K})",
-            x.shape,
-        )
-    if not np.all(np.isfinite(x)):
-        raise MechanismError("allocation", "entries must be finite", allocation)
-    if x.min() < -1e-12:
-        raise MechanismError("allocation", "probabilities must be nonnegative", x.min())
-    sums = x.sum(axis=0)
-    bad = np.argwhere(np.abs(sums - 1.0) > 1e-9)
-    if bad.size:
-        n, k = bad[0]
-        raise MechanismError(
-            "allocation",
-            f"must sum to 1 over allocations for type {env.types[n]!r} in state "
-            f"{env.states[k]!r}",
-            float(sums[n, k]),
-        )
-    if transfers is None:
-        t = np.zeros((N, K))
-    else:
-        try:
-            t = np.asarray(transfers, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise MechanismError(
-                "transfers", "must be an array of numbers", transfers
-            ) from exc
-        if t.shape != (N, K):
-            raise MechanismError(
-                "transfers", f"must have shape (types, states) = ({N}, {K})", t.shape
-            )
-        if not np.all(np.isfinite(t)):
-            raise MechanismError("transfers", "entries must be finite", transfers)
-    if not env.transfers and np.any(t != 0):
-        raise MechanismError(
-            "transfers", "must be zero in an environment without money", t
-        )
-    lo, hi = env.bounds
-    if t.min() < lo - 1e-9 or t.max() > hi + 1e-9:
-        raise MechanismError(
-            "transfers", f"must lie within the transfer bounds [{lo}, {hi}]", t
-        )
-    return np.clip(x, 0.0, None), t
+    from calmech.files import load_mechanism
+
+    document: dict[str, Any] = {"allocation": _as_lists(allocation)}
+    if transfers is not None:
+        document["transfers"] = _as_lists(transfers)
+    return load_mechanism(document, env)
+
+
+def _as_lists(value: Any) -> Any:
+    return value.tolist() if isinstance(value, np.ndarray) else value
 
 
 def revealed_partition(

@@ -220,6 +220,10 @@ def transfer_box(
     within Δ of each other, whence ``L = min(min u − max u₀, hi) − Δ``. For
     ``τ < 0`` the user's finite lower bound is kept.
 
+    The box may be empty (``L > H``), for instance when the lower transfer
+    bound exceeds what any type would pay to participate. The value problem
+    is then infeasible, as it should be, and reported so.
+
     Examples
     --------
     >>> u = np.array([[[0.0]], [[2.0]]])
