@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from calmech.lp import Primitives, solve_lp
+from calmech.fast import quiet_highs
+from calmech.lp import Primitives
 
 __all__ = ["BranchAndBound", "region_bound", "weighted_form"]
 
@@ -144,15 +145,33 @@ def region_bound(prim: Primitives, vertices: np.ndarray, alpha: np.ndarray) -> f
     def lam(i: int) -> slice:
         return slice(i * R, (i + 1) * R)
 
+    # Transposed constraint blocks, sparse: each IC row touches 2M + 2 columns.
+    GxT = [sp.csr_matrix(f.Gx).T.tocsr() for f in forms]
+    GtT = [sp.csr_matrix(f.Gt).T.tocsr() for f in forms]
+    tail = n_var - n_lam
+
+    def lam_part(mats: list[sp.csr_matrix], i: int, j: int, rows: int) -> list:
+        # Columns of λ^1..λ^J for the Bernstein coefficient of s_i s_j.
+        parts: list = [sp.csr_matrix((rows, R)) for _ in range(J)]
+        parts[j] = parts[j] + 0.5 * mats[i]
+        parts[i] = parts[i] + 0.5 * mats[j]
+        return parts
+
+    nu_pattern = sp.csr_matrix(
+        (np.ones(X), (np.arange(X), np.arange(X) % N)), shape=(X, N)
+    )
     ub_blocks, ub_rhs, eq_blocks, eq_rhs = [], [], [], []
     for p, (i, j) in enumerate(pairs):
         # x columns: −[(Gxᵢᵀλʲ + Gxⱼᵀλⁱ)/2 + Eᵀν_ij] ≤ −(cxᵢ + cxⱼ)/2.
-        block = sp.lil_matrix((X, n_var))
-        block[:, lam(j)] = -0.5 * forms[i].Gx.T
-        block[:, lam(i)] = block[:, lam(i)].toarray() - 0.5 * forms[j].Gx.T
-        nu_cols = n_lam + p * N + (np.arange(X) % N)
-        block[np.arange(X), nu_cols] = -1.0
-        ub_blocks.append(block.tocsr())
+        nu = sp.hstack(
+            [
+                sp.csr_matrix((X, p * N)),
+                -nu_pattern,
+                sp.csr_matrix((X, tail - (p + 1) * N)),
+            ]
+        )
+        lam_cols = [-m for m in lam_part(GxT, i, j, X)]
+        ub_blocks.append(sp.hstack([*lam_cols, nu], format="csr"))
         ub_rhs.append(-0.5 * (forms[i].cx + forms[j].cx))
         # objective coefficient ≤ e.
         obj = np.zeros(n_var)
@@ -168,13 +187,13 @@ def region_bound(prim: Primitives, vertices: np.ndarray, alpha: np.ndarray) -> f
         ub_rhs.append(np.array([0.5 * (h[i] + h[j])]))
         if money:
             # t columns: (Gtᵢᵀλʲ + Gtⱼᵀλⁱ)/2 + ρ⁺ − ρ⁻ = (ctᵢ + ctⱼ)/2.
-            block = sp.lil_matrix((N, n_var))
-            block[:, lam(j)] = 0.5 * forms[i].Gt.T
-            block[:, lam(i)] = block[:, lam(i)].toarray() + 0.5 * forms[j].Gt.T
             base = n_lam + n_nu
-            block[np.arange(N), base + p * N + np.arange(N)] = 1.0
-            block[np.arange(N), base + n_rho + p * N + np.arange(N)] = -1.0
-            eq_blocks.append(block.tocsr())
+            rho = sp.lil_matrix((N, tail))
+            rho[np.arange(N), n_nu + p * N + np.arange(N)] = 1.0
+            rho[np.arange(N), n_nu + n_rho + p * N + np.arange(N)] = -1.0
+            eq_blocks.append(
+                sp.hstack([*lam_part(GtT, i, j, N), rho.tocsr()], format="csr")
+            )
             eq_rhs.append(0.5 * (forms[i].ct + forms[j].ct))
     c = np.zeros(n_var)
     c[e_col] = 1.0
@@ -182,21 +201,65 @@ def region_bound(prim: Primitives, vertices: np.ndarray, alpha: np.ndarray) -> f
     bounds[:, 1] = np.inf
     bounds[n_lam : n_lam + n_nu] = (-np.inf, np.inf)
     bounds[e_col] = (-np.inf, np.inf)
-    res = solve_lp(
+    status, z = _solve_bound_lp(
         c,
-        sp.vstack(ub_blocks, format="csr"),
+        sp.vstack(ub_blocks + eq_blocks, format="csc"),
         np.concatenate(ub_rhs),
-        sp.vstack(eq_blocks, format="csr") if eq_blocks else None,
-        np.concatenate(eq_rhs) if eq_rhs else None,
+        np.concatenate(eq_rhs) if eq_rhs else np.zeros(0),
         bounds,
-        maximize=False,
     )
-    if res.status == "unbounded":
+    if status == "unbounded":
         return -math.inf
-    if not res.optimal:
-        logger.warning("bound LP ended with %s: %s", res.status, res.message)
+    if z is None:
+        logger.warning("bound LP ended with status %s", status)
         return math.inf
-    return _repaired_bound(res.x, forms, h, pairs, prim, money, n_lam, n_nu, n_rho)
+    return _repaired_bound(z, forms, h, pairs, prim, money, n_lam, n_nu, n_rho)
+
+
+# Above this many variables the bound LP goes to the interior-point solver
+# without crossover: the repair makes any λ ≥ 0 a valid certificate, so a
+# vertex solution is not needed.
+_IPM_VARIABLES = 2000
+
+
+def _solve_bound_lp(
+    c: np.ndarray,
+    A: sp.csc_matrix,
+    b_ub: np.ndarray,
+    b_eq: np.ndarray,
+    bounds: np.ndarray,
+) -> tuple[str, np.ndarray | None]:
+    """Minimise ``c·z`` s.t. the first rows of A ≤ b_ub, the rest = b_eq."""
+    import highspy
+
+    h = quiet_highs()
+    if c.size > _IPM_VARIABLES:
+        h.setOptionValue("solver", "ipm")
+        h.setOptionValue("run_crossover", "off")
+        h.setOptionValue("ipm_optimality_tolerance", 1e-10)
+    inf = highspy.kHighsInf
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
+    lp.col_cost_ = c
+    lp.col_lower_ = np.where(np.isinf(bounds[:, 0]), -inf, bounds[:, 0])
+    lp.col_upper_ = np.where(np.isinf(bounds[:, 1]), inf, bounds[:, 1])
+    lp.row_lower_ = np.concatenate([np.full(b_ub.size, -inf), b_eq])
+    lp.row_upper_ = np.concatenate([b_ub, b_eq])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = lp.num_col_, lp.num_row_
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data
+    h.passModel(lp)
+    h.run()
+    status = h.getModelStatus()
+    ok = highspy.HighsModelStatus
+    if status in (ok.kUnbounded, ok.kUnboundedOrInfeasible):
+        # The bound LP is always feasible (ν and ρ absorb any λ).
+        return "unbounded", None
+    if status != ok.kOptimal:
+        return h.modelStatusToString(status), None
+    return "optimal", np.asarray(h.getSolution().col_value, dtype=float)
 
 
 def _repaired_bound(

@@ -5,8 +5,10 @@
 The maximum is found by column generation. A *master* LP splits μ₀ among a
 pool of beliefs at which V is known; its dual is an affine function
 h(μ) = α·μ with h ≥ V on the pool and h(μ₀) equal to the master's value.
-*Pricing* looks for a belief with V(μ) > h(μ): first by a pattern search
-from the most promising beliefs (exact kinks included, since the search
+*Pricing* looks for a belief with V(μ) > h(μ): first by local search
+(with two states, golden section on the brackets of the pool's best
+points, down to width 1e-12, which lands on kinks and, V being upper
+semicontinuous, on jump points; with more states a pattern search that
 halves its step down to 1e-11), then by the branch and bound of
 :mod:`calmech.certificate`, which either finds such a belief or proves
 V − h ≤ ε on the whole simplex. The proof gives the upper bound
@@ -22,13 +24,13 @@ import itertools
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from calmech.certificate import BranchAndBound
-from calmech.lp import solve_lp
+from calmech.lp import Primitives, solve_lp
 from calmech.value import ValueFunction, ValuePoint
 
 __all__ = ["EnvelopeResult", "concavify", "simplex_lattice"]
@@ -182,6 +184,167 @@ def _pattern_search(
     return x, fx, used
 
 
+_GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
+
+
+def _golden_max(
+    f: Any, a: float, b: float, width: float, budget: int
+) -> tuple[float, float, int]:
+    """Maximise f on [a, b] by golden-section search down to ``width``.
+
+    Upper semicontinuity is what makes this find jump points: on a bracket
+    whose best point sits next to a jump, the bracket keeps the jump and
+    shrinks onto it, and the best point evaluated is on its high side.
+    """
+    c, d = b - _GOLDEN * (b - a), a + _GOLDEN * (b - a)
+    fc, fd = f(c), f(d)
+    best_x, best_f = (c, fc) if fc >= fd else (d, fd)
+    used = 2
+    while b - a > width and used < budget:
+        if fc >= fd:
+            b, d, fd = d, c, fc
+            c = b - _GOLDEN * (b - a)
+            fc = f(c)
+            if fc > best_f:
+                best_x, best_f = c, fc
+        else:
+            a, c, fc = c, d, fd
+            d = a + _GOLDEN * (b - a)
+            fd = f(d)
+            if fd > best_f:
+                best_x, best_f = d, fd
+        used += 1
+    return best_x, best_f, used
+
+
+def _price_two_states(
+    pool: _Pool, alpha: np.ndarray, found: float, candidates: int = 3
+) -> list[np.ndarray]:
+    """Beliefs with V − h > ``found`` on the segment of two-state beliefs.
+
+    The pool, sorted by P(state 0), brackets the local maxima of V − h;
+    each of the best few brackets is searched to width 1e-12.
+    """
+    if not pool.beliefs:
+        return []
+    q = np.array([b[0] for b in pool.beliefs])
+    order = np.argsort(q)
+    q = q[order]
+    g = np.array(pool.values)[order] - np.array(pool.beliefs)[order] @ alpha
+    peaks = [
+        i
+        for i in range(q.size)
+        if (i == 0 or g[i] >= g[i - 1]) and (i == q.size - 1 or g[i] >= g[i + 1])
+    ]
+    peaks.sort(key=lambda i: -g[i])
+
+    def gap_at(x: float) -> float:
+        mu = np.array([x, 1.0 - x])
+        return pool.value(mu) - float(mu @ alpha)
+
+    new = []
+    for i in peaks[:candidates]:
+        lo = q[max(i - 1, 0)]
+        hi = q[min(i + 1, q.size - 1)]
+        x, fx, _ = _golden_max(gap_at, lo, hi, 1e-12, 120)
+        if fx > found and fx > g[i]:
+            new.append(np.array([x, 1.0 - x]))
+    return new
+
+
+def _generate(
+    pool: _Pool,
+    prim: Primitives,
+    mu0: np.ndarray,
+    target: float,
+    found: float,
+    penalty: float,
+    deadline: float,
+    max_iterations: int,
+    resolution: int,
+) -> tuple[str, float, int, int]:
+    """Column generation until certified, or out of time or iterations.
+
+    Returns the status (``"optimal"`` when certified), the upper bound on
+    the envelope at ``mu0``, the master iterations and the regions bounded.
+    """
+    K = mu0.size
+    iterations = 0
+    bound_nodes = 0
+    upper = math.inf
+    status = "limit"
+    while iterations < max_iterations:
+        iterations += 1
+        value, weights, alpha = _master(pool, mu0, penalty)
+
+        def gap_at(mu: np.ndarray, alpha: np.ndarray = alpha) -> float:
+            return pool.value(mu) - float(mu @ alpha)
+
+        # Pricing, first by local search: golden section on the brackets of
+        # the pool's best points for two states, a pattern search otherwise.
+        if K == 2:
+            new = _price_two_states(pool, alpha, found)
+        else:
+            S = len(pool.beliefs)
+            beliefs = np.array(pool.beliefs).reshape(S, K)
+            scores = np.array(pool.values) - beliefs @ alpha
+            new = []
+            for idx in np.argsort(-scores)[: min(S, 2 * K + 2)]:
+                x, fx, _ = _pattern_search(
+                    gap_at, pool.beliefs[idx], 0.5 / resolution, 1e-11, 60 * K * K
+                )
+                if fx > found:
+                    new.append(x)
+        added = sum(pool.add(x) for x in new)
+        if added:
+            continue
+        if time.monotonic() > deadline:
+            break
+
+        # Then by branch and bound, which certifies when it finds nothing.
+        bb = BranchAndBound(prim, alpha, pool.value)
+        bound, points = bb.run(target, found, deadline)
+        bound_nodes += bb.nodes
+        upper = value + max(bound, 0.0)
+        if points and sum(pool.add(x) for x in points):
+            continue
+        status = "optimal" if bound <= target else "limit"
+        break
+
+    return status, upper, iterations, bound_nodes
+
+
+def _infeasible(
+    pool: _Pool,
+    mu0: np.ndarray,
+    proved: bool,
+    lps: int,
+    phase1: tuple[str, float, int, int],
+    start: float,
+) -> EnvelopeResult:
+    """The result when no split of the prior has feasible posteriors."""
+    reason = (
+        "no split of the prior has a feasible mechanism at every posterior: "
+        "participation or transfer bounds cannot be met"
+    )
+    if not proved:
+        reason += " (found by search; the proof ran out of time)"
+    return EnvelopeResult(
+        value=-math.inf,
+        upper_bound=-math.inf if proved else math.inf,
+        points=[],
+        probabilities=np.zeros(0),
+        alpha=np.zeros(mu0.size),
+        status="infeasible",
+        lps=lps + pool.vf.lp_count,
+        bound_nodes=phase1[3],
+        iterations=phase1[2],
+        seconds=time.monotonic() - start,
+        message=reason,
+        pool_size=len(pool.beliefs),
+    )
+
+
 def concavify(
     vf: ValueFunction,
     mu0: np.ndarray | None = None,
@@ -230,50 +393,41 @@ def concavify(
     penalty = 1e3 * scale + 1e3 * max(abs(prim.box[0]), abs(prim.box[1]), 1.0)
     lps_before = vf.lp_count
 
-    # Start from the vertices, the prior and a lattice of about 100 beliefs.
+    # Start from the prior and a lattice with the vertices (33 beliefs for two
+    # states, about 100 otherwise).
     pool = _Pool(vf)
     pool.add(mu0)
-    for mu in simplex_lattice(K, _default_resolution(K)):
+    resolution = 32 if K == 2 else _default_resolution(K)
+    for mu in simplex_lattice(K, resolution):
         pool.add(mu)
-    resolution = _default_resolution(K)
 
-    iterations = 0
-    bound_nodes = 0
-    upper = math.inf
-    status = "limit"
-    while iterations < max_iterations:
-        iterations += 1
-        value, weights, alpha = _master(pool, mu0, penalty)
+    # Phase 1, only when the pool cannot average to the prior: is there any
+    # split of the prior whose posteriors all have a feasible mechanism? The
+    # same search on V with the designer's payoff set to zero answers it, in
+    # units where the artificial columns cost 1 instead of a large penalty.
+    lps_phase1 = 0
+    _, weights, _ = _master(pool, mu0, penalty)
+    if weights[len(pool.beliefs) :].sum() > 1e-9:
+        zero = replace(prim, v=np.zeros_like(prim.v), tau=0.0)
+        vf1 = ValueFunction(zero, backend=getattr(vf, "backend", "highspy"))
+        pool1 = _Pool(vf1)
+        for mu in pool.beliefs:
+            pool1.add(mu)
+        state1 = _generate(
+            pool1, zero, mu0, 1e-9, 2.5e-10, 1.0, deadline, max_iterations, resolution
+        )
+        _, weights1, _ = _master(pool1, mu0, 1.0)
+        lps_phase1 = vf1.lp_count
+        if weights1[len(pool1.beliefs) :].sum() > 1e-9:
+            proved = state1[0] == "optimal" and state1[1] < 0
+            return _infeasible(pool, mu0, proved, lps_phase1, state1, start)
+        for mu in pool1.beliefs:
+            pool.add(mu)
 
-        def gap_at(mu: np.ndarray, alpha: np.ndarray = alpha) -> float:
-            return pool.value(mu) - float(mu @ alpha)
-
-        # Pricing, first by local search from the support and its neighbours.
-        S = len(pool.beliefs)
-        scores = np.array(pool.values) - np.array(pool.beliefs).reshape(S, K) @ alpha
-        order = np.argsort(-scores)[: min(S, 2 * K + 2)]
-        new = []
-        for idx in order:
-            x, fx, _ = _pattern_search(
-                gap_at, pool.beliefs[idx], 0.5 / resolution, 1e-11, 60 * K * K
-            )
-            if fx > found:
-                new.append(x)
-        added = sum(pool.add(x) for x in new)
-        if added:
-            continue
-        if time.monotonic() > deadline:
-            break
-
-        # Then by branch and bound, which certifies when it finds nothing.
-        bb = BranchAndBound(prim, alpha, pool.value)
-        bound, points = bb.run(target, found, deadline)
-        bound_nodes += bb.nodes
-        upper = value + max(bound, 0.0)
-        if points and sum(pool.add(x) for x in points):
-            continue
-        status = "optimal" if bound <= target else "limit"
-        break
+    # Phase 2: the envelope itself.
+    status, upper, iterations, bound_nodes = _generate(
+        pool, prim, mu0, target, found, penalty, deadline, max_iterations, resolution
+    )
 
     value, weights, alpha = _master(pool, mu0, penalty)
     S = len(pool.beliefs)
@@ -288,11 +442,7 @@ def concavify(
         )
     else:
         probabilities = probabilities / probabilities.sum()
-        message = (
-            "gap within tolerance"
-            if status == "optimal"
-            else ("stopped by the time or iteration limit; the gap says how far")
-        )
+        message = "gap within tolerance" if status == "optimal" else ""
     if math.isinf(upper):
         upper = value + max(
             BranchAndBound(prim, alpha, pool.value).run(math.inf, math.inf, 0.0)[0],
@@ -304,6 +454,11 @@ def concavify(
     )
     if status == "infeasible":
         achieved = -math.inf
+    if status == "limit":
+        message = (
+            f"stopped by the time or iteration limit with gap "
+            f"{max(upper, achieved) - achieved:.3g} (target {target:.3g})"
+        )
     result = EnvelopeResult(
         value=achieved,
         upper_bound=max(upper, achieved) if status != "infeasible" else upper,
@@ -311,7 +466,7 @@ def concavify(
         probabilities=probabilities,
         alpha=alpha,
         status=status,
-        lps=vf.lp_count - lps_before,
+        lps=vf.lp_count - lps_before + lps_phase1,
         bound_nodes=bound_nodes,
         iterations=iterations,
         seconds=time.monotonic() - start,

@@ -52,12 +52,12 @@ __all__ = [
 
 logger = logging.getLogger("calmech")
 
-# Tighter than HiGHS's defaults (1e-7): the envelope's pattern search would
-# otherwise drift into beliefs where constraints hold only within tolerance.
-_HIGHS_OPTIONS = {
-    "primal_feasibility_tolerance": 1e-10,
-    "dual_feasibility_tolerance": 1e-10,
-}
+# Feasibility tolerances are 1e-10 by default, tighter than HiGHS's 1e-7: the
+# envelope's search would otherwise drift into beliefs where constraints hold
+# only within tolerance.
+
+#: Constraint-matrix nonzeros above which ``method="auto"`` uses the IPM.
+IPM_NONZEROS = 200_000
 
 _STATUS = {0: "optimal", 1: "limit", 2: "infeasible", 3: "unbounded", 4: "error"}
 
@@ -99,6 +99,8 @@ def solve_lp(
     b_eq: np.ndarray | None,
     bounds: np.ndarray,
     maximize: bool = True,
+    tolerance: float = 1e-10,
+    method: str = "auto",
 ) -> LPResult:
     """Solve ``max c·z`` (or min) s.t. ``A_ub z ≤ b_ub``, ``A_eq z = b_eq``.
 
@@ -109,6 +111,13 @@ def solve_lp(
     bounds : ndarray, shape (Z, 2)
         Lower and upper bounds, ``±inf`` allowed.
     maximize : bool, default True
+    tolerance : float, default 1e-10
+        HiGHS's primal and dual feasibility tolerances.
+    method : {"auto", "simplex", "ipm"}, default "auto"
+        ``"auto"`` runs the dual simplex on small problems and the interior
+        point method (with crossover to a vertex) once the constraint matrix
+        has more than :data:`IPM_NONZEROS` nonzeros, where the simplex is
+        far slower on the dense incentive rows.
 
     Returns
     -------
@@ -123,6 +132,13 @@ def solve_lp(
     ('optimal', 2.0)
     """
     sign = -1.0 if maximize else 1.0
+    if method == "auto":
+        nonzeros = sum(
+            int(A.nnz) if sp.issparse(A) else int(np.count_nonzero(A))
+            for A in (A_ub, A_eq)
+            if A is not None
+        )
+        method = "ipm" if nonzeros > IPM_NONZEROS else "simplex"
     res = linprog(
         sign * np.asarray(c, dtype=float),
         A_ub=A_ub,
@@ -130,8 +146,11 @@ def solve_lp(
         A_eq=A_eq,
         b_eq=b_eq,
         bounds=bounds,
-        method="highs",
-        options=_HIGHS_OPTIONS,
+        method="highs-ipm" if method == "ipm" else "highs",
+        options={
+            "primal_feasibility_tolerance": tolerance,
+            "dual_feasibility_tolerance": tolerance,
+        },
     )
     status = _STATUS.get(res.status, "error")
     if status == "optimal":
@@ -302,8 +321,18 @@ class LPData:
     b_eq: np.ndarray
     bounds: np.ndarray
 
-    def solve(self) -> LPResult:
-        return solve_lp(self.c, self.A_ub, self.b_ub, self.A_eq, self.b_eq, self.bounds)
+    def solve(self, tolerance: float = 1e-10, method: str = "auto") -> LPResult:
+        """Solve with HiGHS (see :func:`solve_lp` for the options)."""
+        return solve_lp(
+            self.c,
+            self.A_ub,
+            self.b_ub,
+            self.A_eq,
+            self.b_eq,
+            self.bounds,
+            tolerance=tolerance,
+            method=method,
+        )
 
 
 def _incentive_rows(

@@ -126,6 +126,9 @@ class CalibratedMechanism:
 
     @property
     def gap(self) -> float:
+        """``upper_bound − value``; 0 when infeasibility is proved."""
+        if self.value == self.upper_bound:
+            return 0.0
         return self.upper_bound - self.value
 
     def disclosure(self) -> np.ndarray:

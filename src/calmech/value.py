@@ -99,6 +99,12 @@ class ValueFunction:
     Parameters
     ----------
     env : Environment or Primitives
+    backend : {"highspy", "scipy"}, default "highspy"
+        ``"highspy"`` builds the LP once and re-solves it from the last
+        optimal basis (:class:`calmech.fast.FastValueLP`); ``"scipy"``
+        assembles a fresh LP for every belief and solves it with
+        :func:`scipy.optimize.linprog`. Both use HiGHS with the same
+        tolerances and return the same values.
 
     Examples
     --------
@@ -106,11 +112,25 @@ class ValueFunction:
     >>> V = ValueFunction(quality())
     >>> round(V([0.7, 0.3]), 9), round(V([0.0, 1.0]), 9)
     (1.75, 0.0)
+    >>> round(ValueFunction(quality(), backend="scipy")([0.7, 0.3]), 9)
+    1.75
     """
 
-    def __init__(self, env: Environment | Primitives) -> None:
+    BACKENDS = ("highspy", "scipy")
+
+    def __init__(self, env: Environment | Primitives, backend: str = "highspy") -> None:
+        if backend not in self.BACKENDS:
+            raise InputError("backend", "must be 'highspy' or 'scipy'", backend)
         self.prim = primitives(env) if isinstance(env, Environment) else env
+        self.backend = backend
         self.lp_count = 0
+        self._fast: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The HiGHS object cannot be pickled; a copy builds its own.
+        state = self.__dict__.copy()
+        state["_fast"] = None
+        return state
 
     @property
     def K(self) -> int:
@@ -124,25 +144,67 @@ class ValueFunction:
     def _solve(self, belief: np.ndarray) -> ValuePoint:
         M, N, _ = self.prim.shape
         weights, _ = type_beliefs(self.prim, belief)
-        result = value_lp(self.prim, belief).solve()
         self.lp_count += 1
-        if not result.optimal:
-            return ValuePoint(
-                belief, -math.inf, None, None, result.status, result.message, weights
+        if self.backend == "highspy":
+            if self._fast is None:
+                from calmech.fast import FastValueLP
+
+                self._fast = FastValueLP(self.prim)
+            status, value, z = self._fast.solve(belief)
+            message = status
+        else:
+            result = value_lp(self.prim, belief).solve()
+            status, value, z, message = (
+                result.status,
+                result.value,
+                result.x,
+                result.message,
             )
-        z = result.x
+        if status == "infeasible":
+            status, value, z, message = self._confirm_infeasible(belief, message)
+        if status != "optimal" or z is None:
+            return ValuePoint(belief, -math.inf, None, None, status, message, weights)
         allocation = np.clip(z[: M * N].reshape(M, N), 0.0, None)
         allocation /= allocation.sum(axis=0, keepdims=True)
         transfers = z[M * N :] + 0.0  # no negative zeros
         return ValuePoint(
             belief,
-            float(result.value) + 0.0,
+            float(value) + 0.0,
             allocation,
             transfers,
             "optimal",
-            result.message,
+            message,
             weights,
         )
+
+    def _confirm_infeasible(self, belief: np.ndarray, message: str) -> tuple:
+        """Re-solve a value problem declared infeasible, with HiGHS's defaults.
+
+        At beliefs where V jumps, incentive rows differ by about 1e-11 and
+        the simplex at the tight tolerance of 1e-10 can wrongly declare a
+        feasible problem infeasible. A second solve with the default
+        tolerance (1e-7) settles it; when it finds a solution, that solution
+        satisfies every constraint within 1e-7 × payoff scale.
+        """
+        result = value_lp(self.prim, belief).solve(tolerance=1e-7)
+        if result.optimal:
+            return "optimal", result.value, result.x, result.message
+        return "infeasible", -math.inf, None, message
+
+    def values(self, beliefs: Any) -> np.ndarray:
+        """V at each row of ``beliefs``, shape (B, K) → (B,).
+
+        Examples
+        --------
+        >>> from calmech.examples import quality
+        >>> V = ValueFunction(quality())
+        >>> np.round(V.values([[0.7, 0.3], [0.0, 1.0]]), 9).tolist()
+        [1.75, 0.0]
+        """
+        array = np.atleast_2d(np.asarray(beliefs, dtype=float))
+        if array.ndim != 2 or array.shape[1] != self.K:
+            raise InputError("beliefs", f"must have shape (B, {self.K})", array)
+        return np.array([self._solve(check_belief(mu, self.K)).value for mu in array])
 
     def __call__(self, mu: Any) -> float:
         return self.solve(mu).value
