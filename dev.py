@@ -50,7 +50,7 @@ def main(argv: list[str]) -> None:
         return
     run(BIN / "ruff", "check", "src", "tests", "benchmarks", "docs")
     run(BIN / "ruff", "format", "--check", "src", "tests", "benchmarks", "docs")
-    run(BIN / "python", "-m", "pytest", *argv[1:])
+    run(BIN / "python", "-m", "pytest", "-q", *argv[1:])
 
 
 if __name__ == "__main__":

@@ -159,13 +159,10 @@ def test_single_allocation_without_money():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="envelope search fails on one type, one allocation, no money and "
-    "interdependent values (an internal ValueError); V ≡ 0 there",
-)
 def test_single_type_single_allocation_interdependent():
-    # One type, one allocation, no money, designer payoff 0: every value 0.
+    # One type, one allocation worth -1 or -2 to the agent, no money, outside
+    # option 0: participation fails at every belief, so nothing is feasible
+    # and every value is -inf; the envelope proves it (upper bound -inf).
     env = _env(
         types=["t0"],
         allocations=["a0"],
@@ -173,15 +170,11 @@ def test_single_type_single_allocation_interdependent():
         agent_payoff=[[[-1, -2]]],
         transfers=False,
     )
-    _check(
-        env,
-        {
-            "no_disclosure": 0.0,
-            "full_transparency": 0.0,
-            "calibrated": 0.0,
-            "standard": 0.0,
-        },
-    )
+    sol = solve(env)
+    assert all(v == -math.inf for v in sol.values.values())
+    assert sol.calibrated.status == "infeasible"
+    assert sol.calibrated.upper_bound == -math.inf
+    assert sol.calibrated.signals == []
 
 
 def test_identical_allocations():

@@ -130,7 +130,7 @@ def test_solution_invariants_with_arbitrary_floats(env: Environment) -> None:
 @given(environments(private=True))
 def test_private_values_envelope_finds_full_transparency(env: Environment) -> None:
     atol = VALUE_ATOL * payoff_scale(env)
-    mech = calmech.calibrated_optimum(env, method="envelope", time_limit=TIME_LIMIT)
+    mech = calmech.calibrated_optimum(env, method="envelope", time_limit=5.0)
     ft = calmech.full_transparency(env).value
     if not math.isfinite(ft):
         # Some state has no feasible mechanism; no split avoids that state.

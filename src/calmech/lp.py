@@ -418,7 +418,12 @@ def standard_lp(prim: Primitives) -> LPData:
     """Assemble the standard (full-commitment) problem of THEORY §3.
 
     Variables: ``x[m, n, k]`` at ``(m * N + n) * K + k``, then ``t[n, k]`` at
-    ``M * N * K + n * K + k``. Each type's rows are divided by P(θ_n).
+    ``M * N * K + n * K + k``, then the auxiliary ``y[n, r]`` at
+    ``M * N * K + N * K + n * N + r``: type n's expected utility from
+    reporting r, ``Σ_k P(k|n) [Σ_m u[m,n,k] x[m,r,k] − t[r,k]]``. With them
+    each IC row has two entries instead of 2(M + 1)K, which halves the
+    matrix and lets the interior point method solve N = 100, K = 5, M = 20
+    in seconds.
 
     Examples
     --------
@@ -428,52 +433,56 @@ def standard_lp(prim: Primitives) -> LPData:
     """
     M, N, K = prim.shape
     P = prim.prior
-    p_type = P.sum(axis=1)
-    given = P / p_type[:, None]  # P(k | n)
-    X = M * N * K
+    given = P / P.sum(axis=1)[:, None]  # P(k | n)
+    X, T, Y = M * N * K, N * K, N * N
+    n_var = X + T + Y
 
-    def xcol(m: np.ndarray, n: int, k: np.ndarray) -> np.ndarray:
-        return (m * N + n) * K + k
-
+    # Definitions of y[n, r]: Σ_k P(k|n) [Σ_m u[m,n,k] x[m,r,k] − t[r,k]] − y = 0.
+    n_idx, r_idx = np.meshgrid(np.arange(N), np.arange(N), indexing="ij")
+    n_idx, r_idx = n_idx.ravel(), r_idx.ravel()  # row n * N + r
     ms, ks = np.meshgrid(np.arange(M), np.arange(K), indexing="ij")
     ms, ks = ms.ravel(), ks.ravel()
-    data, rows, cols, rhs = [], [], [], []
-    row = 0
-    for n in range(N):
-        w = given[n, ks]
-        un = prim.u[ms, n, ks] * w
-        for dev in range(N):
-            if dev == n:
-                continue
-            c_ = np.concatenate(
-                [
-                    xcol(ms, dev, ks),
-                    xcol(ms, n, ks),
-                    X + n * K + np.arange(K),
-                    X + dev * K + np.arange(K),
-                ]
-            )
-            d_ = np.concatenate([un, -un, given[n], -given[n]])
-            data.append(d_)
-            cols.append(c_)
-            rows.append(np.full(c_.size, row))
-            rhs.append(0.0)
-            row += 1
-        c_ = np.concatenate([xcol(ms, n, ks), X + n * K + np.arange(K)])
-        d_ = np.concatenate([-un, given[n]])
-        data.append(d_)
-        cols.append(c_)
-        rows.append(np.full(c_.size, row))
-        rhs.append(-float(given[n] @ prim.u0[n]))
-        row += 1
-    A_ub = sp.csr_matrix(
-        (np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
-        shape=(row, X + N * K),
+    x_cols = (ms[None, :] * N + r_idx[:, None]) * K + ks[None, :]
+    x_vals = prim.u[ms[None, :], n_idx[:, None], ks[None, :]] * given[n_idx][:, ks]
+    t_cols = X + r_idx[:, None] * K + np.arange(K)[None, :]
+    t_vals = -given[n_idx]
+    y_cols = (X + T + np.arange(Y))[:, None]
+    cols = np.hstack([x_cols, t_cols, y_cols])
+    vals = np.hstack([x_vals, t_vals, -np.ones((Y, 1))])
+    rows = np.repeat(np.arange(Y), cols.shape[1])
+    definitions = sp.csr_matrix((vals.ravel(), (rows, cols.ravel())), shape=(Y, n_var))
+    simplex = sp.hstack(
+        [_simplex_rows(M, N * K, N * K), sp.csr_matrix((N * K, T + Y))], format="csr"
     )
-    simplex = _simplex_rows(M, N * K, N * K)
-    A_eq = sp.hstack([simplex, sp.csr_matrix((N * K, N * K))], format="csr")
-    c = np.concatenate([(prim.v * P[None, :, :]).ravel(), prim.tau * P.ravel()])
-    bounds = np.empty((X + N * K, 2))
+
+    # IC: y[n, r] − y[n, n] ≤ 0 for r ≠ n; IR: −y[n, n] ≤ −Σ_k P(k|n) u₀[n,k].
+    off = n_idx != r_idx
+    ic_rows = np.arange(int(off.sum()))
+    own = X + T + n_idx[off] * N + n_idx[off]
+    ic = sp.csr_matrix(
+        (
+            np.concatenate([np.ones(ic_rows.size), -np.ones(ic_rows.size)]),
+            (np.tile(ic_rows, 2), np.concatenate([X + T + np.flatnonzero(off), own])),
+        ),
+        shape=(ic_rows.size, n_var),
+    )
+    ir = sp.csr_matrix(
+        (-np.ones(N), (np.arange(N), X + T + np.arange(N) * (N + 1))), shape=(N, n_var)
+    )
+    b_ub = np.concatenate([np.zeros(ic_rows.size), -(given * prim.u0).sum(axis=1)])
+
+    c = np.concatenate(
+        [(prim.v * P[None, :, :]).ravel(), prim.tau * P.ravel(), np.zeros(Y)]
+    )
+    bounds = np.empty((n_var, 2))
     bounds[:X] = (0.0, np.inf)
-    bounds[X:] = (prim.lo, prim.hi)
-    return LPData(c, A_ub, np.asarray(rhs), A_eq, np.ones(N * K), bounds)
+    bounds[X : X + T] = (prim.lo, prim.hi)
+    bounds[X + T :] = (-np.inf, np.inf)
+    return LPData(
+        c,
+        sp.vstack([ic, ir], format="csr"),
+        b_ub,
+        sp.vstack([definitions, simplex], format="csr"),
+        np.concatenate([np.zeros(Y), np.ones(N * K)]),
+        bounds,
+    )

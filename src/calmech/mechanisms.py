@@ -248,7 +248,7 @@ def standard_optimum(env: Environment, check: bool = True) -> StandardMechanism:
     z = result.x
     x = np.clip(z[: M * N * K].reshape(M, N, K), 0.0, None)
     x /= x.sum(axis=0, keepdims=True)
-    t = z[M * N * K :].reshape(N, K) + 0.0
+    t = z[M * N * K : M * N * K + N * K].reshape(N, K) + 0.0
     report = check_calibration(env, x, t) if check else None
     return StandardMechanism(
         float(result.value) + 0.0, x, t, "optimal", result.message, report
