@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from calmech.fast import quiet_highs
-from calmech.lp import Primitives
+from calmech.lp import Primitives, expected_payoffs
 
 __all__ = ["BranchAndBound", "region_bound", "weighted_form"]
 
@@ -72,9 +72,7 @@ def weighted_form(prim: Primitives, mu: np.ndarray) -> WeightedForm:
     M, N, K = prim.shape
     w = prim.cond * mu[None, :]  # (N, K)
     W = w.sum(axis=1)
-    U = np.einsum("mnk,nk->mn", prim.u, w)
-    U0 = np.einsum("nk,nk->n", prim.u0, w)
-    Vw = np.einsum("mnk,nk->mn", prim.v, w)
+    U, U0, Vw = expected_payoffs(prim, w)
     R = N * N
     Gx = np.zeros((R, M * N))
     Gt = np.zeros((R, N))

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from calmech.lp import WEIGHT_EPS, Primitives
+from calmech.lp import Primitives, expected_payoffs, type_beliefs
 
 __all__ = ["FastValueLP", "quiet_highs"]
 
@@ -197,15 +197,9 @@ class FastValueLP:
         """Write the coefficients, costs and row bounds of belief ``mu``."""
         prim = self.prim
         M, N, _ = prim.shape
-        joint = prim.cond * mu[None, :]
-        weights = joint.sum(axis=1)
-        present = weights > WEIGHT_EPS
-        beliefs = np.zeros_like(joint)
-        beliefs[present] = joint[present] / weights[present, None]
-        weights = np.where(present, weights, 0.0)
-        U = np.einsum("mnk,nk->mn", prim.u, beliefs)
-        U0 = np.einsum("nk,nk->n", prim.u0, beliefs)
-        Vbar = np.einsum("mnk,nk->mn", prim.v, beliefs)
+        weights, beliefs = type_beliefs(prim, mu)
+        present = weights > 0
+        U, U0, Vbar = expected_payoffs(prim, beliefs)
 
         lp = self._lp
         lp.a_matrix_.value_ = np.where(

@@ -310,6 +310,33 @@ def type_beliefs(prim: Primitives, mu: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return weights, beliefs
 
 
+def expected_payoffs(
+    prim: Primitives, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each type's expected payoffs under per-type weights over states.
+
+    Parameters
+    ----------
+    prim : Primitives
+    weights : ndarray, shape (N, K)
+        Beliefs ``β_n`` (rows summing to 1) or unnormalised weights.
+
+    Returns
+    -------
+    U : ndarray, shape (M, N)
+        ``Σ_k w[n,k] u[m,n,k]``: type n's utility from allocation m.
+    U0 : ndarray, shape (N,)
+        ``Σ_k w[n,k] u₀[n,k]``.
+    V : ndarray, shape (M, N)
+        ``Σ_k w[n,k] v[m,n,k]``: the designer's payoff.
+    """
+    return (
+        np.einsum("mnk,nk->mn", prim.u, weights),
+        np.einsum("nk,nk->n", prim.u0, weights),
+        np.einsum("mnk,nk->mn", prim.v, weights),
+    )
+
+
 @dataclass(frozen=True)
 class LPData:
     """An assembled LP in maximisation form, ready for :func:`solve_lp`."""
@@ -400,9 +427,7 @@ def value_lp(prim: Primitives, mu: np.ndarray) -> LPData:
     """
     M, N, K = prim.shape
     weights, beliefs = type_beliefs(prim, mu)
-    U = np.einsum("mnk,nk->mn", prim.u, beliefs)
-    U0 = np.einsum("nk,nk->n", prim.u0, beliefs)
-    Vbar = np.einsum("mnk,nk->mn", prim.v, beliefs)
+    U, U0, Vbar = expected_payoffs(prim, beliefs)
     present = np.flatnonzero(weights > 0)
     A_ub, b_ub = _incentive_rows(U, U0, present, M, N)
     simplex = _simplex_rows(M, N, N)

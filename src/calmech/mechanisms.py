@@ -28,7 +28,7 @@ from calmech.calibration import CalibrationReport, check_calibration
 from calmech.envelope import EnvelopeResult, concavify
 from calmech.environment import Environment
 from calmech.errors import InputError, SolverError
-from calmech.lp import primitives, standard_lp, type_beliefs
+from calmech.lp import expected_payoffs, primitives, standard_lp, type_beliefs
 from calmech.value import ValueFunction, ValuePoint
 
 __all__ = [
@@ -386,8 +386,7 @@ def verify_signal(
     if transfers.min() < lo - atol or transfers.max() > hi + atol:
         problems.append("transfers: outside the transfer bounds")
     weights, beliefs = type_beliefs(prim, posterior)
-    U = np.einsum("mnk,nk->mn", prim.u, beliefs)
-    U0 = np.einsum("nk,nk->n", prim.u0, beliefs)
+    U, U0, _ = expected_payoffs(prim, beliefs)
     for n in np.flatnonzero(weights > 0):
         payoff = U[:, n] @ allocation - transfers
         gain = payoff - payoff[n]
@@ -408,7 +407,7 @@ def verify_signal(
 def _signal_value(env: Environment, sig: Signal) -> float:
     prim = primitives(env)
     weights, beliefs = type_beliefs(prim, sig.posterior)
-    V = np.einsum("mnk,nk->mn", prim.v, beliefs)
+    _, _, V = expected_payoffs(prim, beliefs)
     per_type = (V * sig.allocation).sum(axis=0) + prim.tau * sig.transfers
     return float(weights @ per_type)
 
