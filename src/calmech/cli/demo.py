@@ -57,10 +57,23 @@ def run_demo(args: argparse.Namespace) -> int:
 def run_examples(args: argparse.Namespace) -> int:
     from calmech.files import environment_to_document, save_environment
 
+    from calmech.errors import InputError
+    from calmech.multi.examples import MULTI_EXAMPLES
+
     if args.name is None:
         for name, (_, text) in EXAMPLES.items():
             console.print(f"[bold]{name:<12}[/bold] {text}")
+        for name, (_, text) in MULTI_EXAMPLES.items():
+            console.print(f"[bold]{name:<12}[/bold] {text} (several agents)")
         return 0
+    if args.name in MULTI_EXAMPLES:
+        raise InputError(
+            "example",
+            "several-agent examples are solved by name (calmech solve "
+            f"{args.name}); their files are examples/auction.toml and "
+            "examples/ad_platform.toml in the repository",
+            args.name,
+        )
     env = get_example(args.name)
     if args.write:
         path = save_environment(env, args.write, force=args.force)
