@@ -55,9 +55,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def run_examples(args: argparse.Namespace) -> int:
-    from calmech.files import environment_to_document, save_environment
-
     from calmech.errors import InputError
+    from calmech.files import environment_to_document, save_environment
     from calmech.multi.examples import MULTI_EXAMPLES
 
     if args.name is None:
