@@ -161,3 +161,30 @@ def test_standard_optimum_infeasible_without_money() -> None:
     assert std.status == "infeasible"
     assert std.value == -math.inf
     assert std.message == "no mechanism meets every type's participation constraint"
+
+
+def test_value_next_to_a_jump_is_not_declared_infeasible() -> None:
+    # In the assignment example V jumps at P(hot) = 0.6, where incentive rows
+    # differ by about 1e-11. Sending everyone to the office is always
+    # feasible, yet HiGHS at the tight tolerance of 1e-10 has declared this
+    # belief infeasible; the value function re-solves at HiGHS's default
+    # before believing it. Today the value found there is the one of the
+    # mechanism feasible within 1e-7, the upper branch of the jump (1.92).
+    env = calmech.examples.assignment()
+    q = 0.5999999999441421
+    for backend in ("highspy", "scipy"):
+        point = calmech.ValueFunction(env, backend=backend).solve([q, 1 - q])
+        assert point.feasible
+        assert point.value == pytest.approx(1.92, abs=1e-8)
+
+
+@pytest.mark.parametrize("name", ["monopoly", "quality", "assignment"])
+def test_interior_point_path_agrees_with_simplex(name: str) -> None:
+    # Large standard problems go to the interior point method without
+    # crossover; on small ones both methods must give the same optimum.
+    from calmech.lp import primitives, standard_lp
+
+    lp = standard_lp(primitives(calmech.examples.get_example(name)))
+    ipm, simplex = lp.solve(method="ipm"), lp.solve(method="simplex")
+    assert ipm.status == simplex.status == "optimal"
+    assert ipm.value == pytest.approx(simplex.value, abs=1e-8)
