@@ -30,6 +30,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -220,6 +221,17 @@ def region_bound(prim: Primitives, vertices: np.ndarray, alpha: np.ndarray) -> f
 _IPM_VARIABLES = 2000
 
 
+_SOLVER: list = []
+
+
+def _bound_solver() -> Any:
+    """One HiGHS object per process for the bound LPs (creating one costs more
+    than a small bound LP)."""
+    if not _SOLVER:
+        _SOLVER.append(quiet_highs())
+    return _SOLVER[0]
+
+
 def _solve_bound_lp(
     c: np.ndarray,
     A: sp.csc_matrix,
@@ -230,11 +242,14 @@ def _solve_bound_lp(
     """Minimise ``c·z`` s.t. the first rows of A ≤ b_ub, the rest = b_eq."""
     import highspy
 
-    h = quiet_highs()
+    h = _bound_solver()
+    h.clearModel()
     if c.size > _IPM_VARIABLES:
         h.setOptionValue("solver", "ipm")
         h.setOptionValue("run_crossover", "off")
         h.setOptionValue("ipm_optimality_tolerance", 1e-10)
+    else:
+        h.setOptionValue("solver", "choose")
     inf = highspy.kHighsInf
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
