@@ -141,59 +141,56 @@ def region_bound(prim: Primitives, vertices: np.ndarray, alpha: np.ndarray) -> f
     n_var = n_lam + n_nu + 2 * n_rho + 1
     e_col = n_var - 1
 
-    def lam(i: int) -> slice:
-        return slice(i * R, (i + 1) * R)
+    # Nonzeros of Gx and Gt per vertex, as (row r, column, value).
+    gx = [sp.coo_matrix(f.Gx) for f in forms]
+    gt = [sp.coo_matrix(f.Gt) for f in forms]
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
 
-    # Transposed constraint blocks, sparse: each IC row touches 2M + 2 columns.
-    GxT = [sp.csr_matrix(f.Gx).T.tocsr() for f in forms]
-    GtT = [sp.csr_matrix(f.Gt).T.tocsr() for f in forms]
-    tail = n_var - n_lam
+    def put(r: Any, c: Any, v: Any) -> None:
+        r, c, v = np.broadcast_arrays(r, c, v)
+        rows.append(r.ravel())
+        cols.append(c.ravel())
+        vals.append(np.asarray(v, dtype=float).ravel())
 
-    def lam_part(mats: list[sp.csr_matrix], i: int, j: int, rows: int) -> list:
-        # Columns of λ^1..λ^J for the Bernstein coefficient of s_i s_j.
-        parts: list = [sp.csr_matrix((rows, R)) for _ in range(J)]
-        parts[j] = parts[j] + 0.5 * mats[i]
-        parts[i] = parts[i] + 0.5 * mats[j]
-        return parts
+    def lam_terms(row0: int, mats: list[sp.coo_matrix], i: int, j: int, sign: float):
+        # (Gᵢᵀλʲ + Gⱼᵀλⁱ)/2: entry (r, col) of Gᵢ multiplies λʲ_r in row col.
+        for a, b in ((i, j), (j, i)):
+            m = mats[a]
+            put(row0 + m.col, b * R + m.row, 0.5 * sign * m.data)
 
-    nu_pattern = sp.csr_matrix(
-        (np.ones(X), (np.arange(X), np.arange(X) % N)), shape=(X, N)
-    )
-    ub_blocks, ub_rhs, eq_blocks, eq_rhs = [], [], [], []
+    ub_rhs, eq_rhs = [], []
+    row = 0
     for p, (i, j) in enumerate(pairs):
         # x columns: −[(Gxᵢᵀλʲ + Gxⱼᵀλⁱ)/2 + Eᵀν_ij] ≤ −(cxᵢ + cxⱼ)/2.
-        nu = sp.hstack(
-            [
-                sp.csr_matrix((X, p * N)),
-                -nu_pattern,
-                sp.csr_matrix((X, tail - (p + 1) * N)),
-            ]
-        )
-        lam_cols = [-m for m in lam_part(GxT, i, j, X)]
-        ub_blocks.append(sp.hstack([*lam_cols, nu], format="csr"))
+        lam_terms(row, gx, i, j, -1.0)
+        put(row + np.arange(X), n_lam + p * N + np.arange(X) % N, -1.0)
         ub_rhs.append(-0.5 * (forms[i].cx + forms[j].cx))
-        # objective coefficient ≤ e.
-        obj = np.zeros(n_var)
-        obj[lam(j)] += 0.5 * forms[i].g
-        obj[lam(i)] += 0.5 * forms[j].g
-        obj[n_lam + p * N : n_lam + (p + 1) * N] = 1.0
+        row += X
+        # The Bernstein coefficient of the objective is at most e.
+        put(row, j * R + np.arange(R), 0.5 * forms[i].g)
+        put(row, i * R + np.arange(R), 0.5 * forms[j].g)
+        put(row, n_lam + p * N + np.arange(N), 1.0)
         if money:
             base = n_lam + n_nu
-            obj[base + p * N : base + (p + 1) * N] = H
-            obj[base + n_rho + p * N : base + n_rho + (p + 1) * N] = -L
-        obj[e_col] = -1.0
-        ub_blocks.append(sp.csr_matrix(obj))
+            put(row, base + p * N + np.arange(N), H)
+            put(row, base + n_rho + p * N + np.arange(N), -L)
+        put(row, e_col, -1.0)
         ub_rhs.append(np.array([0.5 * (h[i] + h[j])]))
-        if money:
-            # t columns: (Gtᵢᵀλʲ + Gtⱼᵀλⁱ)/2 + ρ⁺ − ρ⁻ = (ctᵢ + ctⱼ)/2.
-            base = n_lam + n_nu
-            rho = sp.lil_matrix((N, tail))
-            rho[np.arange(N), n_nu + p * N + np.arange(N)] = 1.0
-            rho[np.arange(N), n_nu + n_rho + p * N + np.arange(N)] = -1.0
-            eq_blocks.append(
-                sp.hstack([*lam_part(GtT, i, j, N), rho.tocsr()], format="csr")
-            )
-            eq_rhs.append(0.5 * (forms[i].ct + forms[j].ct))
+        row += 1
+    for p, (i, j) in enumerate(pairs if money else []):
+        # t columns: (Gtᵢᵀλʲ + Gtⱼᵀλⁱ)/2 + ρ⁺ − ρ⁻ = (ctᵢ + ctⱼ)/2.
+        lam_terms(row, gt, i, j, 1.0)
+        base = n_lam + n_nu
+        put(row + np.arange(N), base + p * N + np.arange(N), 1.0)
+        put(row + np.arange(N), base + n_rho + p * N + np.arange(N), -1.0)
+        eq_rhs.append(0.5 * (forms[i].ct + forms[j].ct))
+        row += N
+    A = sp.csc_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(row, n_var),
+    )
     c = np.zeros(n_var)
     c[e_col] = 1.0
     bounds = np.zeros((n_var, 2))
@@ -202,7 +199,7 @@ def region_bound(prim: Primitives, vertices: np.ndarray, alpha: np.ndarray) -> f
     bounds[e_col] = (-np.inf, np.inf)
     status, z = _solve_bound_lp(
         c,
-        sp.vstack(ub_blocks + eq_blocks, format="csc"),
+        A,
         np.concatenate(ub_rhs),
         np.concatenate(eq_rhs) if eq_rhs else np.zeros(0),
         bounds,
