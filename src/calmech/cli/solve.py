@@ -124,13 +124,11 @@ def render_solution(sol: Solution, out: Console, explain: bool = True) -> None:
             f"({cal.method}; gap {cal.gap:.2g})"
         )
         for s, sig in enumerate(cal.signals):
-            table = Table(
-                title=(
-                    f"signal {s + 1}: probability {sig.probability:.6g}, posterior "
-                    f"({_belief(env.states, sig.posterior)}), value {sig.value:.6g}"
-                ),
-                title_justify="left",
+            out.print(
+                f"signal {s + 1}: probability {sig.probability:.6g}, posterior "
+                f"({_belief(env.states, sig.posterior)}), value {sig.value:.6g}"
             )
+            table = Table()
             table.add_column("report")
             for a in env.allocations:
                 table.add_column(f"P({a})", justify="right")
