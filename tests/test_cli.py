@@ -195,7 +195,18 @@ def test_examples_lists_every_example(capsys) -> None:
     code, out, _ = run(capsys, "examples")
     assert code == 0
     names = [line.split()[0] for line in out.splitlines() if line.strip()]
-    assert names == list(calmech.examples.EXAMPLES)
+    from calmech.multi.examples import MULTI_EXAMPLES
+
+    assert names == list(calmech.examples.EXAMPLES) + list(MULTI_EXAMPLES)
+
+
+def test_examples_refuses_to_write_a_several_agent_example(capsys, tmp_path) -> None:
+    code, _, err = run(
+        capsys, "examples", "ad_platform", "--write", str(tmp_path / "a.toml")
+    )
+    assert code == 2
+    assert err.count("\n") == 1 and "calmech solve ad_platform" in err
+    assert not (tmp_path / "a.toml").exists()
 
 
 def test_examples_prints_a_document(capsys) -> None:
