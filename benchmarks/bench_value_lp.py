@@ -15,23 +15,11 @@ import argparse
 import time
 
 import numpy as np
+from bench_envelope import environment  # the same generated environments
 
 from calmech import Environment, ValueFunction
 
 SIZES = [(2, 2, 2), (10, 5, 2), (50, 10, 2), (4, 3, 3)]
-
-
-def environment(N: int, M: int, K: int, seed: int = 0) -> Environment:
-    rng = np.random.default_rng(seed)
-    return Environment(
-        states=[f"s{k}" for k in range(K)],
-        types=[f"t{n}" for n in range(N)],
-        allocations=[f"a{m}" for m in range(M)],
-        prior=rng.random((N, K)) + 0.05,
-        agent_payoff=rng.normal(size=(M, N, K)),
-        designer_payoff=rng.normal(size=(M, N, K)),
-        normalize=True,
-    )
 
 
 def per_lp(backend: str, env: Environment, beliefs: np.ndarray) -> tuple:
@@ -48,7 +36,7 @@ def main() -> None:
     print("| N, M, K | rebuild per LP | warm start | speed-up | largest difference |")
     print("|---|---|---|---|---|")
     for N, M, K in SIZES:
-        env = environment(N, M, K)
+        env = environment(N, M, K, 0)
         beliefs = np.random.default_rng(1).dirichlet(np.ones(K), size=args.beliefs)
         plain, v_plain = per_lp("scipy", env, beliefs)
         fast, v_fast = per_lp("highspy", env, beliefs)
