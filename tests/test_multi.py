@@ -167,10 +167,13 @@ def test_standard_optimum_is_interim_incentive_compatible(solved):
     assert sol.standard.calibration.interim_ic
 
 
-def test_states_uninformative_about_types_make_public_disclosure_calibrated(solved):
-    env, sol, correlated = solved
-    if correlated:
-        pytest.skip("types correlated with the state")
+@pytest.mark.parametrize(
+    "seed, interdependent", [(s, d) for s in range(2) for d in (True, False)]
+)
+def test_states_uninformative_about_types_make_public_disclosure_calibrated(
+    seed, interdependent
+):
+    sol = solve_multi(random_env(seed, False, interdependent))
     assert sol.public.calibrated
     # Then a state-independent rule has state-independent interim rules.
     assert sol.public.no_disclosure <= sol.partition.coarsest + ATOL
