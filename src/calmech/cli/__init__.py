@@ -62,7 +62,15 @@ def _commands() -> list:
 
 
 class _OneLineParser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line on stderr."""
+    """An argument parser whose usage errors are one line on stderr.
+
+    Subcommand parsers are of the same class, so every description keeps
+    the line breaks of its examples.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def error(self, message: str) -> None:  # type: ignore[override]
         sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -75,7 +83,6 @@ def build_parser() -> argparse.ArgumentParser:
         prog="calmech",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     from calmech import __version__
 

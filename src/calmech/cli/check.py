@@ -34,7 +34,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "check",
         help="is a given mechanism calibrated, and why not",
         description=HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("env", metavar="ENV_FILE", help="environment file or example name")
     p.add_argument("mechanism", metavar="MECHANISM_FILE", help="mechanism file")

@@ -31,14 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "demo",
         help="solve the built-in examples and explain them",
         description=DEMO_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.set_defaults(func=run_demo)
     q = sub.add_parser(
         "examples",
         help="list the built-in examples or write one to a file",
         description=EXAMPLES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     q.add_argument("name", nargs="?", help="an example to show or write")
     q.add_argument("--write", metavar="PATH", help="write it to a .json or .toml file")

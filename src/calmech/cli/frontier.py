@@ -37,7 +37,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "frontier",
         help="Pareto frontier of designer payoff and agent surplus",
         description=HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", metavar="FILE", help="environment file or example name")
     p.add_argument(

@@ -32,7 +32,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "report",
         help="HTML and Markdown report with figures",
         description=HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", metavar="FILE", help="environment file or example name")
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write")

@@ -42,7 +42,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "simulate",
         help="simulate a learning agent facing a mechanism, round after round",
         description=HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", metavar="FILE", help="environment file or example name")
     p.add_argument(

@@ -36,7 +36,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "solve",
         help="optimal calibrated mechanism and benchmarks",
         description=HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", metavar="FILE", help="environment file or example name")
     p.add_argument("--json", action="store_true", help="print the JSON document")

@@ -43,7 +43,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "sweep",
         help="re-solve while one or two parameters vary",
         description=HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", metavar="FILE", help="environment file or example name")
     p.add_argument(

@@ -63,7 +63,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "verify",
         help="re-check a saved result in exact rational arithmetic",
         description=HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("env", metavar="ENV_FILE", help="environment file or example name")
     p.add_argument("result", metavar="RESULT", help="output of calmech solve --json")
