@@ -454,3 +454,28 @@ def worst_violation(
             outside = sum(b * env.outside_option[n, k] for k, b in belief.items())
             worst = max(worst, outside - truth)
     return worst
+
+
+def seeded_environment(
+    N: int, M: int, K: int, seed: int, money: bool, absent: float = 0.15
+) -> Environment:
+    """A random environment with normal payoffs, reproducible from ``seed``.
+
+    A share ``absent`` of the (type, state) cells gets probability zero
+    (types absent in some states); states and types left empty are refilled.
+    """
+    rng = np.random.default_rng(seed)
+    prior = rng.random((N, K))
+    prior[rng.random((N, K)) < absent] = 0.0
+    prior[:, prior.sum(axis=0) == 0] = 1.0
+    prior[prior.sum(axis=1) == 0, 0] = 1.0
+    return Environment(
+        states=[f"s{k}" for k in range(K)],
+        types=[f"t{n}" for n in range(N)],
+        allocations=[f"a{m}" for m in range(M)],
+        prior=prior,
+        agent_payoff=rng.normal(size=(M, N, K)),
+        designer_payoff=rng.normal(size=(M, N, K)),
+        transfers=money,
+        normalize=True,
+    )

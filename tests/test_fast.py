@@ -14,6 +14,7 @@ from calmech.fast import FastValueLP, quiet_highs
 from calmech.lp import primitives
 from calmech.mechanisms import verify_signal
 from calmech.value import ValueFunction
+from conftest import seeded_environment
 
 # Values of the two back ends, relative to the payoff scale.
 VALUE_RTOL = 1e-8
@@ -22,21 +23,7 @@ CHECK_RTOL = 1e-7
 
 
 def random_env(N: int, M: int, K: int, seed: int, money: bool = True) -> Environment:
-    rng = np.random.default_rng(seed)
-    prior = rng.random((N, K))
-    prior[rng.random((N, K)) < 0.2] = 0.0  # types absent in some states
-    prior[:, prior.sum(axis=0) == 0] = 1.0
-    prior[prior.sum(axis=1) == 0, 0] = 1.0
-    return Environment(
-        states=[f"s{k}" for k in range(K)],
-        types=[f"t{n}" for n in range(N)],
-        allocations=[f"a{m}" for m in range(M)],
-        prior=prior,
-        agent_payoff=rng.normal(size=(M, N, K)),
-        designer_payoff=rng.normal(size=(M, N, K)),
-        transfers=money,
-        normalize=True,
-    )
+    return seeded_environment(N, M, K, seed, money, absent=0.2)
 
 
 @pytest.mark.parametrize("seed", range(8))
