@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from calmech.lp import LPResult, solve_lp
+from calmech.lp import LPData
 from calmech.multi.environment import MultiEnvironment
 
 __all__ = [
@@ -73,19 +73,11 @@ class Layout:
 
 
 @dataclass(frozen=True)
-class MultiLP:
-    """An assembled program and its layout."""
+class MultiLP(LPData):
+    """An assembled program (solved as any :class:`calmech.lp.LPData`) and its
+    layout."""
 
-    c: np.ndarray
-    A_ub: sp.csr_matrix
-    b_ub: np.ndarray
-    A_eq: sp.csr_matrix
-    b_eq: np.ndarray
-    bounds: np.ndarray
     layout: Layout
-
-    def solve(self) -> LPResult:
-        return solve_lp(self.c, self.A_ub, self.b_ub, self.A_eq, self.b_eq, self.bounds)
 
     def mechanism(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Outcome rule x[m, T, K] and payments t[I, T, K] from a solution."""
